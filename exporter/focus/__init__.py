@@ -1,0 +1,1 @@
+"""Everything that speaks to the Toggl Focus API; knows nothing of Prometheus."""

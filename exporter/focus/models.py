@@ -1,0 +1,202 @@
+"""Reply shapes of the Focus API and their tolerant parsing.
+
+Both capacities shapes are accepted: the seed page's ``{"items": [...]}`` and the newer
+spec's bare array. Unknown fields are ignored; an absent field stays absent (``None``),
+never zero. Invalid pieces are dropped and reported as problems; a reply that is not
+a capacities reply at all raises :class:`InvalidReply`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+#: Computation fields, in the order of :attr:`Computation.values`.
+FIELDS: tuple[str, ...] = (
+    "working_minutes",
+    "estimated_minutes",
+    "allocated_minutes",
+    "estimated_remaining_minutes",
+    "time_off_minutes",
+    "assigned_tasks_count",
+)
+
+#: Upper bound for any number (a quarter holds ~131,000 minutes); larger values are absurd.
+MAX_VALUE = 1e7
+_ENTITY_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+class InvalidReply(Exception):
+    """The upstream's body is not a reply of the expected shape."""
+
+
+@dataclass(frozen=True, slots=True)
+class Computation:
+    """One entity's numbers for one date; ``values`` follows :data:`FIELDS`."""
+
+    day: date
+    values: tuple[float | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EntityCapacity:
+    """Capacity computations of one user or ghost."""
+
+    entity_type: str
+    entity_id: int
+    computations: tuple[Computation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityReply:
+    """A parsed capacities reply and the problems found in it."""
+
+    entities: tuple[EntityCapacity, ...]
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """An entity with a display name, found by discovery."""
+
+    entity_type: str
+    entity_id: int
+    name: str
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    if not math.isfinite(number) or number < 0 or number > MAX_VALUE:
+        return None
+    return number
+
+
+def _parse_date(value: object) -> date | None:
+    if not isinstance(value, str) or not _DATE.match(value):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _parse_computations(
+    raw: list[object], problems: list[str], where: str, normalise: Callable[[date], date]
+) -> tuple[Computation, ...]:
+    computations: dict[date, Computation] = {}
+    bad_values = 0
+    for item in raw:
+        if not isinstance(item, dict):
+            problems.append(f"{where}: computation is not an object")
+            continue
+        day = _parse_date(item.get("date"))
+        if day is None:
+            problems.append(f"{where}: computation without a valid date")
+            continue
+        values: list[float | None] = []
+        for field in FIELDS:
+            raw_value = item.get(field)
+            number = _number(raw_value)
+            if number is None and raw_value is not None:
+                bad_values += 1
+            values.append(number)
+        period = normalise(day)
+        if period in computations:
+            problems.append(f"{where}: duplicate date {period.isoformat()}")
+        computations[period] = Computation(period, tuple(values))
+    if bad_values:
+        problems.append(f"{where}: {bad_values} invalid number(s) dropped")
+    return tuple(computations.values())
+
+
+def _identity(day: date) -> date:
+    return day
+
+
+def parse_capacities(
+    payload: object, normalise: Callable[[date], date] = _identity
+) -> CapacityReply:
+    """Parse a decoded capacities body of either shape; ``normalise`` maps dates to periods."""
+    if isinstance(payload, dict):
+        items = payload.get("items")
+        if not isinstance(items, list):
+            raise InvalidReply("object without an 'items' array")
+    elif isinstance(payload, list):
+        items = payload
+    else:
+        raise InvalidReply(f"expected an object or array, got {type(payload).__name__}")
+    problems: list[str] = []
+    entities: dict[tuple[str, int], EntityCapacity] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            problems.append(f"item {index}: not an object")
+            continue
+        entity_id = item.get("id")
+        entity_type = item.get("type", "user")
+        computations = item.get("computations")
+        if isinstance(entity_id, bool) or not isinstance(entity_id, int) or entity_id <= 0:
+            problems.append(f"item {index}: invalid id")
+            continue
+        if not isinstance(entity_type, str) or not _ENTITY_TYPE.match(entity_type):
+            problems.append(f"item {index}: invalid type")
+            continue
+        if not isinstance(computations, list):
+            problems.append(f"{entity_type} {entity_id}: 'computations' is not an array")
+            continue
+        key = (entity_type, entity_id)
+        if key in entities:
+            problems.append(f"{entity_type} {entity_id}: duplicate entity, last one kept")
+        parsed = _parse_computations(
+            computations, problems, f"{entity_type} {entity_id}", normalise
+        )
+        entities[key] = EntityCapacity(entity_type, entity_id, parsed)
+    if items and not entities:
+        raise InvalidReply("no valid entity in the reply")
+    return CapacityReply(tuple(entities.values()), tuple(problems))
+
+
+def parse_people(
+    payload: object, entity_type: str, id_field: str, workspace_id: int | None = None
+) -> list[Person]:
+    """Parse an organization-users array or a ``{"data": [...]}`` ghosts page."""
+    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
+        rows: list[object] = payload["data"]
+    elif isinstance(payload, list):
+        rows = payload
+    else:
+        raise InvalidReply("expected an array or an object with a 'data' array")
+    people: list[Person] = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        if row.get("active") is False:
+            continue
+        if workspace_id is not None and not _in_workspace(row, workspace_id):
+            continue
+        entity_id = row.get(id_field)
+        if isinstance(entity_id, str) and entity_id.isdigit():
+            entity_id = int(entity_id)
+        if isinstance(entity_id, bool) or not isinstance(entity_id, int) or entity_id <= 0:
+            continue
+        name = row.get("name")
+        people.append(
+            Person(entity_type, entity_id, name.strip()[:200] if isinstance(name, str) else "")
+        )
+    return people
+
+
+def _in_workspace(row: dict[str, object], workspace_id: int) -> bool:
+    workspaces = row.get("workspaces")
+    if not isinstance(workspaces, list):
+        return True
+    for entry in workspaces:
+        ws_id = entry.get("workspace_id", entry.get("id")) if isinstance(entry, dict) else entry
+        if ws_id == workspace_id:
+            return True
+    return False
