@@ -168,11 +168,11 @@ class Collector:
         if status.up:
             status.last_success = self._clock()
             self.last_error = None
-        if outcome.succeeded:
-            self.ready = True
         if outcome.errors:
             self.last_error = outcome.errors[0]
         await self._publish(self.snapshot)
+        if outcome.succeeded:
+            self.ready = True
         return outcome
 
     async def _rebuild(self, fetched: list[EntityCapacity], failed: set[int]) -> None:
