@@ -17,8 +17,13 @@ def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TOGGL_FOCUS_")}
     clean.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "exporter", *args], env=clean, cwd=REPO,
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "exporter", *args],
+        env=clean,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -40,8 +45,10 @@ def test_version() -> None:
     ("env", "names"),
     [
         ({}, ["TOGGL_FOCUS_ORGANIZATION_ID", "TOGGL_FOCUS_WORKSPACE_ID"]),
-        ({"TOGGL_FOCUS_ORGANIZATION_ID": "1", "TOGGL_FOCUS_WORKSPACE_ID": "2"},
-         ["TOGGL_FOCUS_API_TOKEN", "TOGGL_FOCUS_USER_IDS"]),
+        (
+            {"TOGGL_FOCUS_ORGANIZATION_ID": "1", "TOGGL_FOCUS_WORKSPACE_ID": "2"},
+            ["TOGGL_FOCUS_API_TOKEN", "TOGGL_FOCUS_USER_IDS"],
+        ),
     ],
 )
 def test_missing_settings_one_line_each(env: dict[str, str], names: list[str]) -> None:
@@ -92,8 +99,12 @@ def test_secret_in_env_and_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_check_config_prints_the_plan_with_secrets_masked() -> None:
-    result = run_cli("--check-config", **VALID, TOGGL_FOCUS_REQUEST_BUDGET="120",
-                     TOGGL_FOCUS_REFRESH_INTERVAL="1")
+    result = run_cli(
+        "--check-config",
+        **VALID,
+        TOGGL_FOCUS_REQUEST_BUDGET="120",
+        TOGGL_FOCUS_REFRESH_INTERVAL="1",
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "configuration OK" in out
@@ -110,7 +121,9 @@ def test_token_file_and_basic_auth_files(tmp_path: Path) -> None:
     (tmp_path / "password").write_text("hunter2hunter2\n")
     env = {k: v for k, v in VALID.items() if k != "TOGGL_FOCUS_API_TOKEN"}
     result = run_cli(
-        "--check-config", **env, TOGGL_FOCUS_EMAIL_FILE=str(tmp_path / "email"),
+        "--check-config",
+        **env,
+        TOGGL_FOCUS_EMAIL_FILE=str(tmp_path / "email"),
         TOGGL_FOCUS_PASSWORD_FILE=str(tmp_path / "password"),
     )
     assert result.returncode == 0, result.stderr
@@ -132,8 +145,10 @@ def test_yaml_config_file_with_environment_precedence(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("organization_id: 5\nworkspace_id: 6\nuser_ids: [1]\nfrobnicate: 1\n",
-         "TOGGL_FOCUS_FROBNICATE: unknown setting"),
+        (
+            "organization_id: 5\nworkspace_id: 6\nuser_ids: [1]\nfrobnicate: 1\n",
+            "TOGGL_FOCUS_FROBNICATE: unknown setting",
+        ),
         ("organization_id: [\n", "invalid YAML"),
         ("- 1\n- 2\n", "must be a mapping"),
         ("api_token: x\n", "not allowed in files"),
@@ -142,8 +157,7 @@ def test_yaml_config_file_with_environment_precedence(tmp_path: Path) -> None:
 def test_bad_config_file(tmp_path: Path, content: str, message: str) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(content)
-    result = run_cli("--config", str(config), "--check-config",
-                     TOGGL_FOCUS_API_TOKEN="abcdefgh")
+    result = run_cli("--config", str(config), "--check-config", TOGGL_FOCUS_API_TOKEN="abcdefgh")
     assert result.returncode == 2
     assert message in result.stderr
 

@@ -23,24 +23,33 @@ def test_demo_mode_serves_every_simulated_entity(
     working = families["toggl_focus_capacity_working_seconds"].samples
     entities = {(s.labels["entity_type"], s.labels["entity_id"]) for s in working}
     assert entities == {("user", str(i)) for i in range(1001, 1007)} | {
-        ("ghost", "5001"), ("ghost", "5002")
+        ("ghost", "5001"),
+        ("ghost", "5002"),
     }
     assert len({s.labels["date"] for s in working}) == 28
-    names = {s.labels["entity_id"]: s.labels["name"]
-             for s in families["toggl_focus_entity_info"].samples}
+    names = {
+        s.labels["entity_id"]: s.labels["name"] for s in families["toggl_focus_entity_info"].samples
+    }
     assert len(names) == 8
     assert all(names.values())
     assert families["toggl_focus_up"].samples[0].value == 1.0
     # Some entity is overbooked somewhere in the window (the demo shows the story).
-    estimated = {tuple(sorted(s.labels.items())): s.value
-                 for s in families["toggl_focus_capacity_estimated_seconds"].samples}
+    estimated = {
+        tuple(sorted(s.labels.items())): s.value
+        for s in families["toggl_focus_capacity_estimated_seconds"].samples
+    }
     assert any(estimated[tuple(sorted(s.labels.items()))] > s.value > 0 for s in working)
     page = exporter.get("/").text
     assert "6 user(s), 2 ghost(s)" in page
     assert "demo-token" not in page + text + exporter.logs()
     if shutil.which("promtool") or os.environ.get("CI"):
-        check = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
-                               capture_output=True, timeout=60, check=False)
+        check = subprocess.run(
+            ["promtool", "check", "metrics"],
+            input=text.encode(),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         assert check.returncode == 0, check.stdout + check.stderr
         assert not check.stdout.strip()
         assert not check.stderr.strip()

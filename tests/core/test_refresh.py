@@ -49,10 +49,18 @@ def test_batches_cover_every_entity_once_within_url_limit(
     sim = make_simulator(users=150, ghosts=40)
     users = ",".join(str(i) for i in range(1001, 1151))
     ghosts = ",".join(str(i) for i in range(5001, 5041))
-    exporter = exporters(base_env(
-        sim.base_url, user_ids=users, ghost_ids=ghosts, max_url_length=700,
-        array_format=array_format, refresh_interval=3600, request_budget=3600,
-    ), ready_path="/readyz")
+    exporter = exporters(
+        base_env(
+            sim.base_url,
+            user_ids=users,
+            ghost_ids=ghosts,
+            max_url_length=700,
+            array_format=array_format,
+            refresh_interval=3600,
+            request_budget=3600,
+        ),
+        ready_path="/readyz",
+    )
     wait_for(lambda: exporter.get("/readyz").status_code == 200, what="first refresh")
     queries = capacity_queries(sim)
     asked: list[str] = []
@@ -67,7 +75,10 @@ def test_batches_cover_every_entity_once_within_url_limit(
     expected = plan_batches(
         CapacityQuery(array_format=array_format, max_url_length=700),
         len(f"{sim.base_url}/organizations/1/workspaces/1/capacities/users?"),
-        list(range(1001, 1151)), list(range(5001, 5041)), date.today(), date.today(),
+        list(range(1001, 1151)),
+        list(range(5001, 5041)),
+        date.today(),
+        date.today(),
     )
     assert len(queries) == len(expected) > 1
     for request in sim.requests:
@@ -81,9 +92,14 @@ def test_budget_limits_requests_and_scrapes_cost_nothing(
 ) -> None:
     # 720 requests/hour and one request per refresh: at most one refresh every 5 s,
     # whatever the configured interval (the 120/h -> 30 s, scaled down).
-    exporter = exporters(base_env(
-        simulator.base_url, user_ids="1001,1002", refresh_interval=1, request_budget=720,
-    ))
+    exporter = exporters(
+        base_env(
+            simulator.base_url,
+            user_ids="1001,1002",
+            refresh_interval=1,
+            request_budget=720,
+        )
+    )
     started = time.monotonic()
     wait_for(lambda: simulator.count("capacities") >= 1, what="first request")
     for _ in range(100):
@@ -96,10 +112,16 @@ def test_budget_limits_requests_and_scrapes_cost_nothing(
 def test_quota_402_stops_all_calls_until_reset_and_keeps_data(
     simulator: Simulator, exporters: Start
 ) -> None:
-    exporter = exporters(base_env(
-        simulator.base_url, user_ids="1001,1002", ghost_ids="5001", refresh_interval=1,
-        request_budget=3600,
-    ), ready_path="/readyz")
+    exporter = exporters(
+        base_env(
+            simulator.base_url,
+            user_ids="1001,1002",
+            ghost_ids="5001",
+            refresh_interval=1,
+            request_budget=3600,
+        ),
+        ready_path="/readyz",
+    )
     wait_for(lambda: exporter.get("/readyz").status_code == 200, what="first refresh")
     before = samples(exporter.metrics(), "toggl_focus_capacity_working_seconds")
     simulator.set_fault(Fault.QUOTA_EXHAUSTED, count=1, resets_in=4)
@@ -115,8 +137,9 @@ def test_quota_402_stops_all_calls_until_reset_and_keeps_data(
     while time.monotonic() - paused_at < 3.5:
         assert len(simulator.requests) == count_at_402
         time.sleep(0.1)
-    wait_for(lambda: value(exporter.metrics(), "toggl_focus_up") == 1.0, timeout=10,
-             what="recovery")
+    wait_for(
+        lambda: value(exporter.metrics(), "toggl_focus_up") == 1.0, timeout=10, what="recovery"
+    )
     assert value(exporter.metrics(), "toggl_focus_api_quota_exhausted") == 0.0
     assert "quota exhausted (HTTP 402)" in exporter.logs()
 
@@ -124,10 +147,16 @@ def test_quota_402_stops_all_calls_until_reset_and_keeps_data(
 def test_5xx_is_retried_a_bounded_number_of_times_then_last_data_kept(
     simulator: Simulator, exporters: Start
 ) -> None:
-    exporter = exporters(base_env(
-        simulator.base_url, user_ids="1001", refresh_interval=3, request_budget=3600,
-        max_retries=2,
-    ), ready_path="/readyz")
+    exporter = exporters(
+        base_env(
+            simulator.base_url,
+            user_ids="1001",
+            refresh_interval=3,
+            request_budget=3600,
+            max_retries=2,
+        ),
+        ready_path="/readyz",
+    )
     wait_for(lambda: exporter.get("/readyz").status_code == 200, what="first refresh")
     before = samples(exporter.metrics(), "toggl_focus_capacity_estimated_seconds")
     first = simulator.count("capacities")
@@ -144,10 +173,17 @@ def test_5xx_is_retried_a_bounded_number_of_times_then_last_data_kept(
 def test_stale_entities_expire_and_vanished_entities_disappear(
     simulator: Simulator, exporters: Start
 ) -> None:
-    exporter = exporters(base_env(
-        simulator.base_url, user_ids="1001,1002,1003", refresh_interval=1,
-        request_budget=3600, max_staleness=3, max_retries=0,
-    ), ready_path="/readyz")
+    exporter = exporters(
+        base_env(
+            simulator.base_url,
+            user_ids="1001,1002,1003",
+            refresh_interval=1,
+            request_budget=3600,
+            max_staleness=3,
+            max_retries=0,
+        ),
+        ready_path="/readyz",
+    )
     wait_for(lambda: exporter.get("/readyz").status_code == 200, what="first refresh")
     assert entity_ids(exporter.metrics()) == {"1001", "1002", "1003"}
     # The upstream stops returning 1003: its series vanish at the next refresh.
@@ -178,8 +214,15 @@ def test_readyz_is_503_until_the_first_successful_refresh(
     simulator: Simulator, exporters: Start
 ) -> None:
     simulator.set_fault(Fault.STATUS, status=500)
-    exporter = exporters(base_env(simulator.base_url, user_ids="1001", refresh_interval=1,
-                                  request_budget=3600, max_retries=0))
+    exporter = exporters(
+        base_env(
+            simulator.base_url,
+            user_ids="1001",
+            refresh_interval=1,
+            request_budget=3600,
+            max_retries=0,
+        )
+    )
     assert exporter.get("/healthz").status_code == 200
     assert exporter.get("/readyz").status_code == 503
     assert value(exporter.metrics(), "toggl_focus_up") == 0.0
