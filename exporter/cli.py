@@ -15,6 +15,7 @@ from .app import Exporter, install_signal_handlers, run_event_loop
 from .config import BearerToken, ConfigError, Settings, load_settings, unknown_environment_names
 from .logs import setup_logging
 from .plan import make_plan
+from .webconfig import load_web_config
 
 log = logging.getLogger("exporter")
 
@@ -94,14 +95,21 @@ def check_config(settings: Settings) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and ``python -m exporter``."""
-    args = parser().parse_args(argv)
+    args, unknown = parser().parse_known_args(argv)
+    if unknown:  # named without values: a mistyped flag may carry a secret
+        names = ", ".join(a.split("=", 1)[0] for a in unknown if a.startswith("-")) or "values"
+        print(f"toggl-focus-exporter: error: unrecognized arguments: {names}", file=sys.stderr)
+        return EXIT_CONFIG
     if args.demo:
         run_event_loop(_run_demo(args))
         return 0
     try:
         settings = load_settings(args.config, **_overrides(args))
+        web = load_web_config(settings.web_config_file) if settings.web_config_file else None
         if args.check_config:
             print(check_config(settings))
+            if web is not None:
+                print(f"web config: {web.describe()}")
             return 0
     except ConfigError as exc:
         for problem in exc.problems:

@@ -279,13 +279,22 @@ def parse_listen_address(value: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error without PyYAML's quoted snippet of the file (it may hold a secret)."""
+    problem = getattr(exc, "problem", None) or "cannot parse"
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return str(problem)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+
+
 def _load_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError([f"--config {path}: cannot read: {exc.strerror}"]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"--config {path}: invalid YAML: {exc}".replace("\n", " ")]) from None
+        raise ConfigError([f"--config {path}: invalid YAML: {yaml_problem(exc)}"]) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -6,11 +6,14 @@ on the upstream or on a refresh: it reads the current :class:`Exposition` refere
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Sequence
 from typing import Protocol
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import Payload
 from aiohttp.typedefs import Middleware
 
 from .exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, Exposition
@@ -53,14 +56,35 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
+class ChunksPayload(Payload):
+    """Pre-rendered body chunks, written in order as they are: no copy, no per-series work."""
+
+    def __init__(self, parts: Sequence[bytes]) -> None:
+        super().__init__(tuple(parts))
+        self._size = sum(map(len, parts))
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        """The whole body as text (a copy; not used when serving)."""
+        return b"".join(self._value).decode(encoding, errors)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        """Write every chunk; the writer applies back-pressure between them."""
+        for part in self._value:
+            await writer.write(part)
+
+
 def make_app(
     source: MetricsSource, title: str, middlewares: Sequence[Middleware] = ()
 ) -> web.Application:
     """The aiohttp application with the four endpoints."""
 
     async def metrics(request: web.Request) -> web.Response:
+        exposition = source.exposition()
         openmetrics = wants_openmetrics(request.headers.get("Accept", ""))
         compressed = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+        if compressed and not exposition.gzip_ready:
+            # Compressed in the background right after a refresh: a fraction of a second.
+            await asyncio.wrap_future(exposition.gzip_bodies)
         headers = {
             "Content-Type": OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE,
             "Vary": "Accept, Accept-Encoding",
@@ -68,7 +92,8 @@ def make_app(
         }
         if compressed:
             headers["Content-Encoding"] = "gzip"
-        return web.Response(body=source.exposition().body(openmetrics, compressed), headers=headers)
+        body = ChunksPayload(exposition.parts(openmetrics, compressed))
+        return web.Response(body=body, headers=headers)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok\n")

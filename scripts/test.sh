@@ -32,4 +32,5 @@ fi
 echo "== ruff"; .venv/bin/ruff check .
 echo "== ruff format"; .venv/bin/ruff format --check exporter tests scripts
 echo "== mypy"; .venv/bin/mypy
+echo "== audit"; PYTHON=.venv/bin/python timeout 300 scripts/audit.sh
 echo "== pytest"; .venv/bin/python -m pytest "$@"

@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -31,6 +32,9 @@ RETRY_BASE_SECONDS = 0.5
 RETRY_MAX_SECONDS = 10.0
 PAGE_SIZE = 100
 MAX_PAGES = 200
+#: Replies are decoded one at a time: parallel decoders only contend for the GIL with
+#: the event loop (see docs/performance.md).
+_DECODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="focus-decode")
 
 
 class RequestObserver(Protocol):
@@ -134,7 +138,27 @@ def basic(email: str, password: str) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-def _error_fields(body: bytes) -> tuple[str, str]:
+def credential_forms(authorization: str) -> tuple[str, ...]:
+    """Every form of the credentials in an ``Authorization`` value, longest first."""
+    scheme, _, value = authorization.partition(" ")
+    forms = [authorization, value]
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value).decode()
+        except (ValueError, UnicodeDecodeError):
+            decoded = ""
+        forms += [decoded, *decoded.split(":", 1)]
+    return tuple(sorted({f for f in forms if len(f) >= 4}, key=len, reverse=True))
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` (from the upstream, which may echo the request) without the credentials."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _error_fields(body: bytes, secrets: tuple[str, ...] = ()) -> tuple[str, str]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -143,7 +167,7 @@ def _error_fields(body: bytes) -> tuple[str, str]:
         return "", ""
     description = data.get("error_description") or data.get("error") or ""
     trace = data.get("trace_id") or ""
-    return str(description)[:300], str(trace)[:100]
+    return scrub(str(description), secrets)[:300], scrub(str(trace), secrets)[:100]
 
 
 class FocusClient:
@@ -173,6 +197,7 @@ class FocusClient:
             "User-Agent": options.user_agent,
         }
         self.ghosts_supported: bool | None = None
+        self._secrets = credential_forms(options.authorization)
 
     @property
     def workspace_url(self) -> str:
@@ -192,7 +217,8 @@ class FocusClient:
         prefix = capacities_prefix(o.base_url, o.organization_id, o.workspace_id)
         url = prefix + capacity_query_string(query, batch, start, end)
         body = await self._get("capacities", url)
-        return await asyncio.to_thread(_decode_capacities, body, query.unit)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_DECODER, _decode_capacities, body, query.unit)
 
     async def users(self, id_field: str = "user_account_id") -> list[Person]:
         """Active users of the workspace, identified by ``id_field``, all pages."""
@@ -256,7 +282,7 @@ class FocusClient:
                 pause = self.guard.observe(status, headers)
                 if status == 200:
                     return body
-                description, trace_id = _error_fields(body)
+                description, trace_id = _error_fields(body, self._secrets)
                 if pause is not None:
                     raise QuotaExhausted(status, pause)
                 if status in (401, 403):

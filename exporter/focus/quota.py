@@ -98,6 +98,7 @@ class QuotaGuard:
         pause = max(pause, 1.0)
         self._paused_until = max(self._paused_until, now + pause)
         self._remaining = 0
+        self._resets_at = now + pause
         return pause
 
     def state(self) -> QuotaState:
