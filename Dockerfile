@@ -22,7 +22,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /src
-COPY pyproject.toml README.md constraints.txt ./
+COPY pyproject.toml README.md LICENSE constraints.txt ./
 COPY exporter/ ./exporter/
 
 # Dependencies pinned by constraints.txt (the versions the tests ran with). The virtualenv

@@ -98,14 +98,42 @@ class ExporterProcess:
         return self.proc.returncode
 
 
+def run_cli(
+    *args: str, env: Mapping[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m exporter ARGS`` to completion with exactly ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        env=dict(env),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def port_open(port: int) -> bool:
+    """True when something accepts TCP connections on 127.0.0.1:``port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def start_exporter(
     env: Mapping[str, str],
     args: tuple[str, ...] = (),
-    ready_path: str = "/healthz",
+    ready_path: str | None = "/healthz",
     scheme: str = "http",
     timeout: float = 20.0,
 ) -> ExporterProcess:
-    """Start the exporter on a free port and wait until ``ready_path`` answers."""
+    """Start the exporter on a free port and wait until it is up.
+
+    Up means ``ready_path`` answers below 500, or, with ``ready_path=None`` (TLS or basic
+    auth in front), that the process logged "listening on" and accepts connections.
+    """
     port = free_port()
     log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by the process owner
         prefix="exporter-", suffix=".log", delete=False
@@ -123,6 +151,8 @@ def start_exporter(
     def answering() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"exporter exited {proc.returncode}:\n{process.logs()}")
+        if ready_path is None:
+            return "listening on" in process.logs() and port_open(port)
         try:
             return httpx.get(process.url + ready_path, timeout=2, verify=False).status_code < 500
         except httpx.TransportError:

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from support import REPO
+from support import run_cli
 
 from exporter import __version__
 
 
-def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TOGGL_FOCUS_")}
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
-        env=clean,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(*args, env={**clean, **env})
 
 
 VALID = {
@@ -36,7 +26,7 @@ VALID = {
 
 
 def test_version() -> None:
-    result = run_cli("--version")
+    result = cli("--version")
     assert result.returncode == 0
     assert __version__ in result.stdout
 
@@ -52,7 +42,7 @@ def test_version() -> None:
     ],
 )
 def test_missing_settings_one_line_each(env: dict[str, str], names: list[str]) -> None:
-    result = run_cli("--check-config", **env)
+    result = cli("--check-config", **env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == len(names)
@@ -83,7 +73,7 @@ def test_missing_settings_one_line_each(env: dict[str, str], names: list[str]) -
     ],
 )
 def test_each_invalid_setting_exits_2_naming_it(override: dict[str, str], named: str) -> None:
-    result = run_cli("--check-config", **{**VALID, **override})
+    result = cli("--check-config", **{**VALID, **override})
     assert result.returncode == 2, result.stdout + result.stderr
     assert named in result.stderr
     assert "Traceback" not in result.stderr
@@ -93,13 +83,13 @@ def test_each_invalid_setting_exits_2_naming_it(override: dict[str, str], named:
 def test_secret_in_env_and_file_is_an_error(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("from-file\n")
-    result = run_cli("--check-config", **VALID, TOGGL_FOCUS_API_TOKEN_FILE=str(token_file))
+    result = cli("--check-config", **VALID, TOGGL_FOCUS_API_TOKEN_FILE=str(token_file))
     assert result.returncode == 2
     assert "TOGGL_FOCUS_API_TOKEN and TOGGL_FOCUS_API_TOKEN_FILE are both set" in result.stderr
 
 
 def test_check_config_prints_the_plan_with_secrets_masked() -> None:
-    result = run_cli(
+    result = cli(
         "--check-config",
         **VALID,
         TOGGL_FOCUS_REQUEST_BUDGET="120",
@@ -120,7 +110,7 @@ def test_token_file_and_basic_auth_files(tmp_path: Path) -> None:
     (tmp_path / "email").write_text("me@example.com\n")
     (tmp_path / "password").write_text("hunter2hunter2\n")
     env = {k: v for k, v in VALID.items() if k != "TOGGL_FOCUS_API_TOKEN"}
-    result = run_cli(
+    result = cli(
         "--check-config",
         **env,
         TOGGL_FOCUS_EMAIL_FILE=str(tmp_path / "email"),
@@ -136,7 +126,7 @@ def test_yaml_config_file_with_environment_precedence(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("organization_id: 5\nworkspace_id: 6\nuser_ids: [1, 2]\nhorizon_days: 14\n")
     env = {"TOGGL_FOCUS_API_TOKEN": "abcdefgh", "TOGGL_FOCUS_WORKSPACE_ID": "7"}
-    result = run_cli("--config", str(config), "--check-config", **env)
+    result = cli("--config", str(config), "--check-config", **env)
     assert result.returncode == 0, result.stderr
     assert "organization_id: 5, workspace_id: 7" in result.stdout
     assert "(14 days" in result.stdout
@@ -157,12 +147,12 @@ def test_yaml_config_file_with_environment_precedence(tmp_path: Path) -> None:
 def test_bad_config_file(tmp_path: Path, content: str, message: str) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(content)
-    result = run_cli("--config", str(config), "--check-config", TOGGL_FOCUS_API_TOKEN="abcdefgh")
+    result = cli("--config", str(config), "--check-config", TOGGL_FOCUS_API_TOKEN="abcdefgh")
     assert result.returncode == 2
     assert message in result.stderr
 
 
 def test_missing_config_file() -> None:
-    result = run_cli("--config", "/nonexistent.yaml", "--check-config", **VALID)
+    result = cli("--config", "/nonexistent.yaml", "--check-config", **VALID)
     assert result.returncode == 2
     assert "--config /nonexistent.yaml: cannot read" in result.stderr

@@ -4,57 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import ssl
-import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 from aiohttp import web
-from support import REPO, ExporterProcess, free_port, wait_for
+from support import ExporterProcess, start_exporter
 
 
 def launch(
     env: Mapping[str, str], args: tuple[str, ...] = (), scheme: str = "https"
 ) -> ExporterProcess:
-    """Start the exporter and wait for its "listening" log line (no HTTP probe: it may need
-    a client certificate or a password)."""
-    port = free_port()
-    log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, removed by the OS
-        prefix="exporter-sec-", suffix=".log", delete=False
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "exporter", "--listen-address", f"127.0.0.1:{port}", *args],
-        env=dict(env),
-        cwd=REPO,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    log_file.close()
-    process = ExporterProcess(proc, port, Path(log_file.name), scheme)
-
-    def listening() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"exporter exited {proc.returncode}:\n{process.logs()}")
-        return "listening on" in process.logs() and _port_open(port)
-
-    try:
-        wait_for(listening, 20, what="exporter to listen")
-    except BaseException:
-        process.stop()
-        raise
-    return process
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+    """Start the exporter and wait for it to listen (no HTTP probe: it may need a client
+    certificate or a password)."""
+    return start_exporter(env, args, ready_path=None, scheme=scheme)
 
 
 def client_context(

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from secsupport import EchoUpstream
-from support import REPO, ExporterProcess, base_env, start_exporter, wait_for
+from support import ExporterProcess, base_env, run_cli, start_exporter, wait_for
 
 from exporter.logs import setup_logging
 from exporter.simulator import SimulatorOptions, SimulatorThread
@@ -116,16 +116,8 @@ def test_secret_files_are_read_and_not_shown(tmp_path: Path) -> None:
             process.stop()
 
 
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+def run_cli_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, env=env)
 
 
 @pytest.mark.parametrize("form", ["token", "basic"])
@@ -135,7 +127,7 @@ def test_check_config_masks_credentials(form: str) -> None:
         if form == "token"
         else basic_env("http://127.0.0.1:9/api")
     )
-    result = run_cli(env, "--check-config")
+    result = run_cli_env(env, "--check-config")
     assert result.returncode == 0, result.stderr
     assert "********" in result.stdout
     assert_clean({"stdout": result.stdout, "stderr": result.stderr}, TOKEN_FORMS + BASIC_FORMS)
@@ -155,7 +147,7 @@ def test_check_config_masks_credentials(form: str) -> None:
 def test_configuration_errors_do_not_echo_secrets(change: dict[str, str]) -> None:
     env = token_env("http://127.0.0.1:9/api")
     env.update(change)
-    result = run_cli(env, "--check-config")
+    result = run_cli_env(env, "--check-config")
     assert result.returncode == 2
     assert result.stderr.startswith("configuration error: ")
     assert "Traceback" not in result.stderr
@@ -165,7 +157,7 @@ def test_configuration_errors_do_not_echo_secrets(change: dict[str, str]) -> Non
 def test_secrets_are_refused_as_flags_without_being_echoed() -> None:
     env = base_env("http://127.0.0.1:9/api", user_ids="1")
     for args in (("--api-token", TOKEN), (f"--api-token={TOKEN}",), ("--password", PASSWORD)):
-        result = run_cli(env, *args)
+        result = run_cli_env(env, *args)
         assert result.returncode == 2
         assert "unrecognized" in result.stderr
         assert_clean({"stderr": result.stderr}, TOKEN_FORMS + BASIC_FORMS)
@@ -222,7 +214,7 @@ def test_broken_config_file_is_not_quoted(tmp_path: Path) -> None:
     """PyYAML quotes the offending lines in its errors; they may hold a pasted secret."""
     config = tmp_path / "config.yml"
     config.write_text(f'horizon_days: 14\napi_token: "{TOKEN}\nunit: [day\n')
-    result = run_cli(token_env("http://127.0.0.1:9/api"), "--config", str(config))
+    result = run_cli_env(token_env("http://127.0.0.1:9/api"), "--config", str(config))
     assert result.returncode == 2
     assert "invalid YAML" in result.stderr
     assert "line" in result.stderr

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import ssl
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from support import REPO, base_env
+from support import base_env, run_cli
 from tlscerts import Authority, bcrypt_hash
 
 from exporter.webconfig import WebConfigError, load_web_config, parse_basic
@@ -210,18 +208,6 @@ def test_basic_header_parsing() -> None:
     assert parse_basic("basic YWxpY2U6") == (b"alice", b"")
     for bad in (None, "", "Bearer abc", "Basic", "Basic !!!", "Basic YWxpY2U="):
         assert parse_basic(bad) is None
-
-
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
 
 
 def test_invalid_file_at_start_exits_2_with_a_clear_message(tmp_path: Path) -> None:
