@@ -47,7 +47,10 @@ LABEL org.opencontainers.image.title="toggl-focus-exporter" \
       org.opencontainers.image.source="https://github.com/toggl-focus-exporter/toggl-focus-exporter" \
       org.opencontainers.image.documentation="https://github.com/toggl-focus-exporter/toggl-focus-exporter/blob/main/docs/deploy.md"
 
+# MALLOC_MMAP_THRESHOLD_: large exposition buffers go back to the OS at once, so RSS stays
+# flat across refreshes (glibc's adaptive threshold otherwise keeps them; docs/performance.md).
 ENV PATH="/opt/venv/bin:${PATH}" \
+    MALLOC_MMAP_THRESHOLD_=131072 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     TOGGL_FOCUS_LISTEN_ADDRESS="0.0.0.0:10019"

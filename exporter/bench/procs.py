@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -37,6 +38,7 @@ class Process:
         env: Mapping[str, str],
         log: Path,
         quits_on_eof: bool = False,
+        niceness: int = 0,
     ) -> None:
         self.name = module
         self.log = log
@@ -48,6 +50,7 @@ class Process:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log_file,
+            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
         )
         self._quits_on_eof = quits_on_eof
         self._lines: queue.Queue[str] = queue.Queue()

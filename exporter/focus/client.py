@@ -19,6 +19,7 @@ from datetime import date
 from typing import Protocol
 
 import httpx
+import orjson
 
 from .batching import Batch, capacity_query_string
 from .models import CapacityReply, InvalidReply, Person, parse_capacities, parse_people
@@ -331,9 +332,16 @@ class FocusClient:
 
 
 def _json(body: bytes) -> object:
+    """Decode a reply: orjson first (a few times faster, so a large reply holds the GIL
+    for milliseconds, not tens of them), the tolerant stdlib parser where orjson refuses
+    (``NaN`` literals, integers beyond 64 bits)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadReply(f"invalid JSON: {exc}") from None
 
 

@@ -8,7 +8,6 @@ a capacities reply at all raises :class:`InvalidReply`.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,12 +68,11 @@ class Person:
 
 
 def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    if not math.isfinite(number) or number < 0 or number > MAX_VALUE:
-        return None
-    return number
+    """A finite number in 0..MAX_VALUE, else ``None`` (booleans are not numbers)."""
+    kind = type(value)
+    if (kind is int or kind is float) and 0 <= value <= MAX_VALUE:  # type: ignore[operator]
+        return float(value)  # type: ignore[arg-type]
+    return None  # NaN fails both comparisons, infinities the upper one
 
 
 def _parse_date(value: object) -> date | None:
@@ -86,27 +84,45 @@ def _parse_date(value: object) -> date | None:
         return None
 
 
+class _Periods(dict[object, date | None]):
+    """Raw ``date`` value -> its period (or ``None`` when invalid), parsed once per reply."""
+
+    def __init__(self, normalise: Callable[[date], date]) -> None:
+        super().__init__()
+        self._normalise = normalise
+
+    def __missing__(self, raw: object) -> date | None:
+        day = _parse_date(raw)
+        period = None if day is None else self._normalise(day)
+        if isinstance(raw, str):
+            self[raw] = period
+        return period
+
+
 def _parse_computations(
-    raw: list[object], problems: list[str], where: str, normalise: Callable[[date], date]
+    raw: list[object], problems: list[str], where: str, periods: _Periods
 ) -> tuple[Computation, ...]:
     computations: dict[date, Computation] = {}
     bad_values = 0
     for item in raw:
-        if not isinstance(item, dict):
+        if type(item) is not dict:
             problems.append(f"{where}: computation is not an object")
             continue
-        day = _parse_date(item.get("date"))
-        if day is None:
+        raw_date = item.get("date")
+        period = periods[raw_date] if isinstance(raw_date, str) else None
+        if period is None:
             problems.append(f"{where}: computation without a valid date")
             continue
         values: list[float | None] = []
         for field in FIELDS:
             raw_value = item.get(field)
+            if raw_value is None:
+                values.append(None)
+                continue
             number = _number(raw_value)
-            if number is None and raw_value is not None:
+            if number is None:
                 bad_values += 1
             values.append(number)
-        period = normalise(day)
         if period in computations:
             problems.append(f"{where}: duplicate date {period.isoformat()}")
         computations[period] = Computation(period, tuple(values))
@@ -132,6 +148,7 @@ def parse_capacities(
     else:
         raise InvalidReply(f"expected an object or array, got {type(payload).__name__}")
     problems: list[str] = []
+    periods = _Periods(normalise)
     entities: dict[tuple[str, int], EntityCapacity] = {}
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -152,9 +169,7 @@ def parse_capacities(
         key = (entity_type, entity_id)
         if key in entities:
             problems.append(f"{entity_type} {entity_id}: duplicate entity, last one kept")
-        parsed = _parse_computations(
-            computations, problems, f"{entity_type} {entity_id}", normalise
-        )
+        parsed = _parse_computations(computations, problems, f"{entity_type} {entity_id}", periods)
         entities[key] = EntityCapacity(entity_type, entity_id, parsed)
     if items and not entities:
         raise InvalidReply("no valid entity in the reply")
