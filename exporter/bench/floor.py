@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from .procs import peak_rss_of
+from .procs import peak_rss_of, terminate
 
 CONFIG = """\
 daemon off;
@@ -100,13 +100,7 @@ class StaticServer:
 
     def stop(self) -> None:
         """Stop nginx."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self._log.close()
 
     def __enter__(self) -> StaticServer:

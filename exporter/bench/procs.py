@@ -28,6 +28,17 @@ def peak_rss_of(pid: int) -> int:
     return 0
 
 
+def terminate(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s; always reaped."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Process:
     """A Python module run as a child with line-based stdout; stderr goes to a log file."""
 
@@ -133,13 +144,7 @@ class Process:
                 self.proc.wait(5)
             except (OSError, subprocess.TimeoutExpired):
                 pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 stream.close()

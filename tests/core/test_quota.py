@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from support import ExporterProcess, base_env, wait_for
+from support import ExporterProcess, base_env
 
 from exporter.focus.quota import QuotaGuard, effective_interval, parse_seconds
 from exporter.simulator import Simulator
@@ -78,9 +78,8 @@ def test_exporter_slows_down_when_the_upstream_quota_runs_low(
     sim = make_simulator(hourly_quota=3)
     exporter = exporters(
         base_env(sim.base_url, user_ids="1001", refresh_interval=1, request_budget=3600),
-        ready_path="/readyz",
+        ready_path="/readyz",  # waits for the first successful refresh
     )
-    wait_for(lambda: exporter.get("/readyz").status_code == 200, what="first refresh")
     time.sleep(4)
     # Two requests left for ~3600 s: the next refresh is spread out, never a 402.
     assert sim.count("capacities") == 1

@@ -59,9 +59,8 @@ def test_batches_cover_every_entity_once_within_url_limit(
             refresh_interval=3600,
             request_budget=3600,
         ),
-        ready_path="/readyz",
+        ready_path="/readyz",  # waits for the first successful refresh
     )
-    wait_for(lambda: exporter.get("/readyz").status_code == 200, what="first refresh")
     queries = capacity_queries(sim)
     asked: list[str] = []
     for query in queries:
@@ -120,9 +119,8 @@ def test_quota_402_stops_all_calls_until_reset_and_keeps_data(
             refresh_interval=1,
             request_budget=3600,
         ),
-        ready_path="/readyz",
+        ready_path="/readyz",  # waits for the first successful refresh
     )
-    wait_for(lambda: exporter.get("/readyz").status_code == 200, what="first refresh")
     before = samples(exporter.metrics(), "toggl_focus_capacity_working_seconds")
     simulator.set_fault(Fault.QUOTA_EXHAUSTED, count=1, resets_in=4)
     wait_for(lambda: any(r.status == 402 for r in simulator.requests), what="the 402")
@@ -155,9 +153,8 @@ def test_5xx_is_retried_a_bounded_number_of_times_then_last_data_kept(
             request_budget=3600,
             max_retries=2,
         ),
-        ready_path="/readyz",
+        ready_path="/readyz",  # waits for the first successful refresh
     )
-    wait_for(lambda: exporter.get("/readyz").status_code == 200, what="first refresh")
     before = samples(exporter.metrics(), "toggl_focus_capacity_estimated_seconds")
     first = simulator.count("capacities")
     simulator.set_fault(Fault.STATUS, status=503)
@@ -182,9 +179,8 @@ def test_stale_entities_expire_and_vanished_entities_disappear(
             max_staleness=3,
             max_retries=0,
         ),
-        ready_path="/readyz",
+        ready_path="/readyz",  # waits for the first successful refresh
     )
-    wait_for(lambda: exporter.get("/readyz").status_code == 200, what="first refresh")
     assert entity_ids(exporter.metrics()) == {"1001", "1002", "1003"}
     # The upstream stops returning 1003: its series vanish at the next refresh.
     simulator.set_entities(users=[1001, 1002])
