@@ -33,6 +33,7 @@ from deploy_support import (
     require_binary,
     validate_strict,
 )
+from support import run_cli
 
 import exporter
 
@@ -300,14 +301,7 @@ def test_rendered_settings_are_accepted_by_the_exporter(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOGGL_FOCUS_")}
     env.update(data)
     env["TOGGL_FOCUS_API_TOKEN_FILE"] = str(token_file)
-    result = subprocess.run(
-        [sys.executable, "-m", "exporter", "--check-config"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("--check-config", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert CANARY_TOKEN not in result.stdout + result.stderr
 

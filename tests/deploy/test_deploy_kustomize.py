@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from deploy_support import (
     one,
     validate_strict,
 )
+from support import run_cli
 
 import exporter
 from exporter.config import Settings, env_name
@@ -125,14 +124,7 @@ def test_config_names_are_exporter_settings(overlay: list[Obj], tmp_path: Path) 
         env[entry["name"]] = entry["value"]
     assert env.pop("TOGGL_FOCUS_API_TOKEN_FILE") == "/etc/toggl-focus-exporter/secrets/api-token"
     env["TOGGL_FOCUS_API_TOKEN_FILE"] = str(token)
-    result = subprocess.run(
-        [sys.executable, "-m", "exporter", "--check-config"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("--check-config", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

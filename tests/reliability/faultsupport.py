@@ -3,9 +3,10 @@ and parsed, with a cursor over the exporter's log."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +141,18 @@ def stop_rig(rig: Rig) -> None:
         rig.exporter.stop()
     finally:
         rig.thread.stop()
+
+
+@contextlib.contextmanager
+def running_rig(healthy: bool = True, **settings: object) -> Iterator[Rig]:
+    """A rig for the ``with`` block; with ``healthy``, first checked to serve good data."""
+    rig = start_rig(**settings)
+    try:
+        if healthy:
+            rig.healthy()
+        yield rig
+    finally:
+        stop_rig(rig)
 
 
 def sane(samples: dict[Key, float]) -> None:

@@ -18,9 +18,8 @@ from faultsupport import (
     Rig,
     capacity,
     rss_kib,
+    running_rig,
     sane,
-    start_rig,
-    stop_rig,
     timed,
     value,
 )
@@ -33,11 +32,8 @@ REQUESTS = "toggl_focus_api_requests_total"
 
 @pytest.fixture(scope="module")
 def shared_rig() -> Iterator[Rig]:
-    rig = start_rig()
-    try:
+    with running_rig(healthy=False) as rig:
         yield rig
-    finally:
-        stop_rig(rig)
 
 
 @pytest.fixture
@@ -194,12 +190,8 @@ def test_quota_exhausted_402_with_headers(rig: Rig) -> None:
 @pytest.fixture
 def own_rig() -> Iterator[Rig]:
     """A process of its own: a failing quota test must not leave the shared one paused."""
-    rig = start_rig()
-    try:
-        rig.healthy()
+    with running_rig() as rig:
         yield rig
-    finally:
-        stop_rig(rig)
 
 
 def test_quota_exhausted_402_without_headers(own_rig: Rig) -> None:
@@ -304,9 +296,7 @@ def test_dates_outside_the_window(rig: Rig) -> None:
 
 
 def test_stale_data_expires_but_the_exporter_keeps_serving() -> None:
-    rig = start_rig(max_staleness=3)
-    try:
-        rig.healthy()
+    with running_rig(max_staleness=3) as rig:
         rig.thread.go_offline()
         samples = wait_for(
             lambda: s if not capacity(s := rig.scrape()) else None, 15, what="stale data dropped"
@@ -316,5 +306,3 @@ def test_stale_data_expires_but_the_exporter_keeps_serving() -> None:
         assert "keeping last good data for up to 3 s" in rig.exporter.logs()
         rig.thread.go_online()
         assert capacity(rig.wait_up(1))
-    finally:
-        stop_rig(rig)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from faultsupport import Rig, rss_kib, start_rig, stop_rig, timed
+from faultsupport import Rig, rss_kib, running_rig, timed
 from support import InProcessExporter, wait_for
 
 from exporter import web
@@ -24,12 +24,8 @@ SLOW_CLIENTS = 200
 
 @pytest.fixture(scope="module")
 def rig() -> Iterator[Rig]:
-    rig = start_rig()
-    try:
-        rig.healthy()
+    with running_rig() as rig:
         yield rig
-    finally:
-        stop_rig(rig)
 
 
 def raw(port: int, data: bytes, timeout: float = 5.0) -> bytes:

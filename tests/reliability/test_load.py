@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from faultsupport import Rig, open_fds, rss_kib, start_rig, stop_rig, value
+from faultsupport import Rig, open_fds, rss_kib, running_rig, value
 from support import REPO
 
 from exporter.app import Exporter
@@ -34,12 +34,8 @@ LOAD_SECONDS = 20.0
 
 @pytest.fixture(scope="module")
 def rig() -> Iterator[Rig]:
-    rig = start_rig(horizon_days=28)
-    try:
-        rig.healthy()
+    with running_rig(horizon_days=28) as rig:
         yield rig
-    finally:
-        stop_rig(rig)
 
 
 @pytest.mark.slow
