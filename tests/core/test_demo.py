@@ -55,3 +55,18 @@ def test_demo_mode_serves_every_simulated_entity(
         assert not check.stderr.strip()
     else:
         pytest.skip("promtool not installed")
+
+
+def test_unknown_environment_variable_is_reported_by_name(
+    exporters: Callable[..., ExporterProcess],
+) -> None:
+    from support import base_env
+
+    from exporter.simulator import SimulatorOptions, SimulatorThread
+
+    with SimulatorThread(SimulatorOptions()) as sim:
+        env = base_env(sim.base_url, user_ids="1001")
+        env["TOGGL_FOCUS_REFRESH_INTERVALL"] = "60"  # typo
+        exporter = exporters(env)
+        wait_for(lambda: "TOGGL_FOCUS_REFRESH_INTERVALL" in exporter.logs(), what="warning")
+    assert "unknown environment variable TOGGL_FOCUS_REFRESH_INTERVALL" in exporter.logs()
