@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 from .config import Settings
-from .focus.client import AuthFailed, BudgetSpent, FocusClient, FocusError, QuotaExhausted
+from .focus.client import FocusClient
+from .focus.errors import AuthFailed, BudgetSpent, FocusError, QuotaExhausted
 from .focus.models import EntityCapacity, Person
 from .plan import RefreshPlan, capacity_query, make_plan
 from .selfmetrics import SelfMetrics
@@ -187,7 +188,7 @@ class Collector:
             if unknown:
                 problems.append(f"{len(unknown)} entity(ies) not asked for, ignored")
             in_window = {period for period, _ in plan.periods}
-            outside = sum(c.day not in in_window for e in reply.entities for c in e.computations)
+            outside = sum(day not in in_window for e in reply.entities for day in e.days)
             if outside:
                 problems.append(f"{outside} date(s) outside the window {plan.first}..{plan.last}")
             if problems:

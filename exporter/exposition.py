@@ -28,9 +28,9 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from .focus.models import FIELDS
+from .focus.models import ABSENT, FIELDS
 from .selfmetrics import CACHED, NAMESPACE
-from .snapshot import ABSENT, WIDTH, Snapshot
+from .snapshot import WIDTH, Snapshot
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"

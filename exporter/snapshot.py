@@ -13,13 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from .focus.models import FIELDS, Computation, EntityCapacity
+from .focus.models import ABSENT, FIELDS, Computation, EntityCapacity
 
 EntityKey = tuple[str, int]
 #: Values per date in :attr:`EntityRecord.values`, in the order of :data:`FIELDS`.
 WIDTH = len(FIELDS)
-#: Marks a field the upstream omitted (valid values are never negative).
-ABSENT = -1.0
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -153,7 +151,7 @@ def merge(
     for entity in fetched:
         key = (entity.entity_type, entity.entity_id)
         if entity.entity_id in wanted:
-            records[key] = EntityRecord(*key, now, entity.computations)
+            records[key] = EntityRecord.of(*key, now, entity.days, entity.values)
     if previous is not None:
         for old in previous.entities:
             if (

@@ -5,8 +5,9 @@ aiohttp server, uvloop) with a refresh interval long enough that the benchmark d
 when refreshes happen. Commands arrive as JSON lines on stdin; each gets one JSON line
 back on stdout:
 
-- ``{"cmd": "refresh"}``: one refresh; wall time until published, process CPU until its
-  gzip forms are ready too, and the CPU of the event-loop thread.
+- ``{"cmd": "refresh"}``: one refresh; wall time until published, CPU (this process and
+  its reply-decoder child) until its gzip forms are ready too, and the CPU of the
+  event-loop thread. RSS figures include the child as well.
 - ``{"cmd": "soak", "count": N, "every": K}``: N refreshes, current RSS every K.
 - ``{"cmd": "dump", "path": P}``: write the snapshot's capacity rows as JSON to P.
 - ``{"cmd": "stats"}``: current and peak RSS.
@@ -33,18 +34,49 @@ from ..snapshot import Snapshot
 FIRST_REFRESH_SECONDS = 120.0
 
 
-def current_rss() -> int:
-    """Resident set size of this process in bytes (0 where /proc is missing)."""
+def _child_pids() -> list[int]:
+    """Processes this one started (the reply decoder)."""
+    pids: list[int] = []
+    for children in Path("/proc/self/task").glob("*/children"):
+        try:
+            pids += [int(pid) for pid in children.read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def _status_kib(pid: str, field: str) -> int:
     try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
-    return pages * os.sysconf("SC_PAGE_SIZE")
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def current_rss() -> int:
+    """Resident set size of this process and its children in bytes (0 without /proc)."""
+    pids = ["self", *map(str, _child_pids())]
+    return sum(_status_kib(pid, "VmRSS:") for pid in pids) * 1024
 
 
 def peak_rss() -> int:
-    """Peak resident set size of this process in bytes (``ru_maxrss``)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident set size of this process plus its children's peaks, in bytes."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (own + sum(_status_kib(str(pid), "VmHWM:") for pid in _child_pids())) * 1024
+
+
+def children_cpu() -> float:
+    """CPU seconds used so far by this process's running children."""
+    ticks = 0
+    for pid in _child_pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _render_cpu(exporter: Exporter, snapshot: Snapshot) -> float:
@@ -69,14 +101,15 @@ class Driver:
     async def refresh(self, measure_render: bool = True) -> dict[str, Any]:
         """One refresh, measured; then the render step alone, measured."""
         collector = self.exporter.collector
-        wall, cpu, loop_cpu = time.perf_counter(), time.process_time(), time.thread_time()
+        wall, loop_cpu = time.perf_counter(), time.thread_time()
+        cpu = time.process_time() + children_cpu()
         await collector.refresh()
         published = time.perf_counter()
         loop_cpu = time.thread_time() - loop_cpu
         await asyncio.wrap_future(self.exporter.exposition().gzip_bodies)
         gzip_lag = time.perf_counter() - published
         wall = published - wall
-        cpu = time.process_time() - cpu
+        cpu = time.process_time() + children_cpu() - cpu
         snapshot = collector.snapshot
         render_cpu = 0.0
         if measure_render:

@@ -13,19 +13,25 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
 import httpx
-import orjson
 
 from .batching import Batch, capacity_query_string
-from .models import CapacityReply, InvalidReply, Person, parse_capacities, parse_people
+from .decoder import ReplyDecoder, decode_json
+from .errors import (
+    AuthFailed,
+    BadReply,
+    BudgetSpent,
+    QuotaExhausted,
+    TransportFailed,
+    UpstreamFailed,
+)
+from .models import CapacityReply, InvalidReply, Person, parse_people
 from .query import CapacityQuery
 from .quota import QuotaGuard
-from .window import period_start
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +39,6 @@ RETRY_BASE_SECONDS = 0.5
 RETRY_MAX_SECONDS = 10.0
 PAGE_SIZE = 100
 MAX_PAGES = 200
-#: Replies are decoded one at a time: parallel decoders only contend for the GIL with
-#: the event loop (see docs/performance.md).
-_DECODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="focus-decode")
 
 
 class RequestObserver(Protocol):
@@ -43,65 +46,6 @@ class RequestObserver(Protocol):
 
     def request_done(self, endpoint: str, code: str, seconds: float) -> None:
         """Record an attempt: ``code`` is the HTTP status or a transport error name."""
-
-
-class FocusError(Exception):
-    """A request to the Focus API failed; ``reason`` is a short machine-friendly word."""
-
-    reason = "error"
-
-
-class BudgetSpent(FocusError):
-    """Not sent: the hourly request budget is spent or the upstream quota is paused."""
-
-    reason = "budget"
-
-
-class QuotaExhausted(FocusError):
-    """The upstream answered 402 or 429; no call until ``pause`` seconds have passed."""
-
-    reason = "quota"
-
-    def __init__(self, status: int, pause: float) -> None:
-        super().__init__(f"upstream quota exhausted (HTTP {status}); pausing {pause:.0f} s")
-        self.status = status
-        self.pause = pause
-
-
-class AuthFailed(FocusError):
-    """401 or 403: bad credentials or missing permission; never retried."""
-
-    reason = "auth"
-
-    def __init__(self, status: int, description: str, trace_id: str) -> None:
-        what = "invalid credentials" if status == 401 else "insufficient permissions"
-        super().__init__(
-            f"HTTP {status} ({what}): {description or 'no description'}"
-            f" (trace_id {trace_id or 'none'})"
-        )
-        self.status = status
-
-
-class UpstreamFailed(FocusError):
-    """An HTTP error status other than auth and quota, after retries where allowed."""
-
-    reason = "http"
-
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(f"HTTP {status}: {description or 'no description'}")
-        self.status = status
-
-
-class TransportFailed(FocusError):
-    """Connection refused or reset, timeout, oversized or truncated body."""
-
-    reason = "transport"
-
-
-class BadReply(FocusError):
-    """The body is not valid JSON of the expected shape."""
-
-    reason = "invalid_reply"
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +143,7 @@ class FocusClient:
         }
         self.ghosts_supported: bool | None = None
         self._secrets = credential_forms(options.authorization)
+        self._decoder = ReplyDecoder()
 
     @property
     def workspace_url(self) -> str:
@@ -208,6 +153,7 @@ class FocusClient:
 
     async def aclose(self) -> None:
         """Close the connection pool."""
+        await self._decoder.aclose()
         await self._http.aclose()
 
     async def capacities(
@@ -218,8 +164,7 @@ class FocusClient:
         prefix = capacities_prefix(o.base_url, o.organization_id, o.workspace_id)
         url = prefix + capacity_query_string(query, batch, start, end)
         body = await self._get("capacities", url)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_DECODER, _decode_capacities, body, query.unit)
+        return await self._decoder.capacities(body, query.unit)
 
     async def users(self, id_field: str = "user_account_id") -> list[Person]:
         """Active users of the workspace, identified by ``id_field``, all pages."""
@@ -231,7 +176,7 @@ class FocusClient:
                 f"workspaces={o.workspace_id}&active_status=active&page={page}"
                 f"&per_page={PAGE_SIZE}"
             )
-            rows = _json(await self._get("users", url))
+            rows = decode_json(await self._get("users", url))
             if not isinstance(rows, list):
                 raise BadReply("users: expected a JSON array")
             people += _people(rows, "user", id_field, o.workspace_id)
@@ -247,7 +192,7 @@ class FocusClient:
         for page in range(1, MAX_PAGES + 1):
             url = f"{self.workspace_url}/ghosts?page={page}&per_page={PAGE_SIZE}"
             try:
-                data = _json(await self._get("ghosts", url))
+                data = decode_json(await self._get("ghosts", url))
             except UpstreamFailed as exc:
                 if exc.status in (404, 405, 501):
                     self.ghosts_supported = False
@@ -331,20 +276,6 @@ class FocusClient:
             return response.status_code, response.headers, b"".join(chunks)
 
 
-def _json(body: bytes) -> object:
-    """Decode a reply: orjson first (a few times faster, so a large reply holds the GIL
-    for milliseconds, not tens of them), the tolerant stdlib parser where orjson refuses
-    (``NaN`` literals, integers beyond 64 bits)."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise BadReply(f"invalid JSON: {exc}") from None
-
-
 def _people(
     rows: list[object], entity_type: str, id_field: str, workspace_id: int | None
 ) -> list[Person]:
@@ -352,10 +283,3 @@ def _people(
         return parse_people(rows, entity_type, id_field, workspace_id)
     except InvalidReply as exc:
         raise BadReply(str(exc)) from None
-
-
-def _decode_capacities(body: bytes, unit: str) -> CapacityReply:
-    try:
-        return parse_capacities(_json(body), lambda day: period_start(day, unit))
-    except InvalidReply as exc:
-        raise BadReply(f"capacities: {exc}") from None

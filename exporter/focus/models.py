@@ -9,6 +9,7 @@ a capacities reply at all raises :class:`InvalidReply`.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,8 @@ FIELDS: tuple[str, ...] = (
     "assigned_tasks_count",
 )
 
+#: Marks a field the upstream omitted in compact value arrays (valid values are >= 0).
+ABSENT = -1.0
 #: Upper bound for any number (a quarter holds ~131,000 minutes); larger values are absurd.
 MAX_VALUE = 1e7
 _ENTITY_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -43,11 +46,25 @@ class Computation:
 
 @dataclass(frozen=True, slots=True)
 class EntityCapacity:
-    """Capacity computations of one user or ghost."""
+    """Capacity computations of one user or ghost, compact: a date tuple and one flat array
+    of ``len(FIELDS)`` values per date, :data:`ABSENT` where the upstream omitted a field."""
 
     entity_type: str
     entity_id: int
-    computations: tuple[Computation, ...]
+    days: tuple[date, ...]
+    values: array[float]
+
+    @property
+    def computations(self) -> tuple[Computation, ...]:
+        """The same data as one :class:`Computation` per date (convenience, not fast)."""
+        width = len(FIELDS)
+        return tuple(
+            Computation(
+                day,
+                tuple(None if v == ABSENT else v for v in self.values[i * width : (i + 1) * width]),
+            )
+            for i, day in enumerate(self.days)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +118,8 @@ class _Periods(dict[object, date | None]):
 
 def _parse_computations(
     raw: list[object], problems: list[str], where: str, periods: _Periods
-) -> tuple[Computation, ...]:
-    computations: dict[date, Computation] = {}
+) -> tuple[tuple[date, ...], array[float]]:
+    rows: dict[date, list[float]] = {}
     bad_values = 0
     for item in raw:
         if type(item) is not dict:
@@ -113,22 +130,26 @@ def _parse_computations(
         if period is None:
             problems.append(f"{where}: computation without a valid date")
             continue
-        values: list[float | None] = []
+        values: list[float] = []
         for field in FIELDS:
             raw_value = item.get(field)
             if raw_value is None:
-                values.append(None)
+                values.append(ABSENT)
                 continue
             number = _number(raw_value)
             if number is None:
                 bad_values += 1
+                number = ABSENT
             values.append(number)
-        if period in computations:
+        if period in rows:
             problems.append(f"{where}: duplicate date {period.isoformat()}")
-        computations[period] = Computation(period, tuple(values))
+        rows[period] = values
     if bad_values:
         problems.append(f"{where}: {bad_values} invalid number(s) dropped")
-    return tuple(computations.values())
+    flat: array[float] = array("d")
+    for values in rows.values():
+        flat.extend(values)
+    return tuple(rows), flat
 
 
 def _identity(day: date) -> date:
@@ -169,8 +190,10 @@ def parse_capacities(
         key = (entity_type, entity_id)
         if key in entities:
             problems.append(f"{entity_type} {entity_id}: duplicate entity, last one kept")
-        parsed = _parse_computations(computations, problems, f"{entity_type} {entity_id}", periods)
-        entities[key] = EntityCapacity(entity_type, entity_id, parsed)
+        days, values = _parse_computations(
+            computations, problems, f"{entity_type} {entity_id}", periods
+        )
+        entities[key] = EntityCapacity(entity_type, entity_id, days, values)
     if items and not entities:
         raise InvalidReply("no valid entity in the reply")
     return CapacityReply(tuple(entities.values()), tuple(problems))
