@@ -168,6 +168,7 @@ class Collector:
         fetched: list[EntityCapacity] = []
         failed: set[int] = set()
         limit = asyncio.Semaphore(self.settings.max_concurrency)
+        in_window = {period for period, _ in plan.periods}
 
         async def one(batch_index: int) -> None:
             batch = plan.batches[batch_index]
@@ -187,7 +188,6 @@ class Collector:
             problems = list(reply.problems)
             if unknown:
                 problems.append(f"{len(unknown)} entity(ies) not asked for, ignored")
-            in_window = {period for period, _ in plan.periods}
             outside = sum(day not in in_window for e in reply.entities for day in e.days)
             if outside:
                 problems.append(f"{outside} date(s) outside the window {plan.first}..{plan.last}")
@@ -214,15 +214,12 @@ class Collector:
         return outcome
 
     async def _rebuild(self, fetched: list[EntityCapacity], failed: set[int]) -> None:
-        users, ghosts = self.plan.user_ids, self.plan.ghost_ids
-        wanted = set(users) | set(ghosts)
-        previous = self.snapshot
         self.snapshot = await asyncio.to_thread(
             merge,
-            previous,
+            self.snapshot,
             fetched,
             failed,
-            wanted,
+            self.plan.entity_ids,
             self.plan.periods,
             self._people,
             self._clock(),
@@ -234,8 +231,7 @@ class Collector:
         """Without calling upstream: move the window, expire stale entities, republish."""
         before = self.snapshot
         self.plan = self._make_plan()
-        everything = set(self.plan.user_ids) | set(self.plan.ghost_ids)
-        await self._rebuild([], everything)
+        await self._rebuild([], self.plan.entity_ids)
         after = self.snapshot
         if after.periods != before.periods or len(after.entities) != len(before.entities):
             await self._publish(after)
@@ -253,7 +249,7 @@ class Collector:
             if discovery_due and guard.delay_for(self._discovery_requests, self.plan.interval) <= 0:
                 await self.discover()
                 self.plan = self._make_plan()
-            wait_budget = self.client.guard.delay_for(self.plan.requests, self.plan.interval)
+            wait_budget = guard.delay_for(self.plan.requests, self.plan.interval)
             if now >= next_refresh and wait_budget <= 0 and self.plan.batches:
                 started = time.monotonic()
                 await self.refresh()

@@ -67,8 +67,8 @@ CAPACITY_METRICS: tuple[tuple[str, str, float], ...] = (
 assert len(CAPACITY_METRICS) == len(FIELDS)
 
 
-def capacity_help(text: str) -> str:
-    """The HELP text of a family: its description and the caching note."""
+def cached_help(text: str) -> str:
+    """The HELP text of a data family: its description and the caching note."""
     return f"{text}. {CACHED}"
 
 
@@ -169,7 +169,7 @@ def render_capacity_chunks(snapshot: Snapshot) -> Iterator[bytes]:
     labels, values = _rows(snapshot)
     for index, (name, text, factor) in enumerate(CAPACITY_METRICS):
         full = f"{NAMESPACE}_{name}"
-        pending = f"# HELP {full} {capacity_help(text)}\n# TYPE {full} gauge\n"
+        pending = f"# HELP {full} {cached_help(text)}\n# TYPE {full} gauge\n"
         for chunk in _family(full, labels, values[index::WIDTH], factor):
             yield (pending + chunk).encode() if pending else chunk.encode()
             pending = ""
@@ -193,7 +193,7 @@ class _SnapshotInfo(Collector):
         if snap.names:
             info = GaugeMetricFamily(
                 f"{NAMESPACE}_entity_info",
-                capacity_help(
+                cached_help(
                     "Display name of a user or ghost from discovery; the value is always 1"
                 ),
                 labels=["workspace_id", "entity_type", "entity_id", "name"],
@@ -204,7 +204,7 @@ class _SnapshotInfo(Collector):
         if snap.periods:
             starts = GaugeMetricFamily(
                 f"{NAMESPACE}_date_start_timestamp_seconds",
-                capacity_help(
+                cached_help(
                     "Unix time at which each date (period) of the window starts in the "
                     "configured time zone"
                 ),

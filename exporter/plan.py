@@ -30,6 +30,11 @@ class RefreshPlan:
     interval: float
 
     @property
+    def entity_ids(self) -> set[int]:
+        """Every user and ghost ID the plan asks for."""
+        return {*self.user_ids, *self.ghost_ids}
+
+    @property
     def requests(self) -> int:
         """Capacities requests per refresh."""
         return len(self.batches)

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ..exposition import CAPACITY_METRICS, capacity_help
+from ..exposition import CAPACITY_METRICS, cached_help
 from ..selfmetrics import NAMESPACE
 
 LABELS = ["date", "entity_id", "entity_type", "workspace_id"]
@@ -37,7 +37,7 @@ class CapacityCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         """One gauge family per capacity field."""
         families = [
-            GaugeMetricFamily(f"{NAMESPACE}_{name}", capacity_help(text), labels=LABELS)
+            GaugeMetricFamily(f"{NAMESPACE}_{name}", cached_help(text), labels=LABELS)
             for name, text, _ in CAPACITY_METRICS
         ]
         for entity_type, entity_id, day, values in self.rows:

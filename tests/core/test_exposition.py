@@ -10,10 +10,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.registry import Collector
 
-from exporter.exposition import CAPACITY_METRICS, render, render_capacity
+from exporter.exposition import CAPACITY_METRICS, cached_help, render, render_capacity
 from exporter.focus.models import Computation
 from exporter.focus.quota import QuotaState
-from exporter.selfmetrics import CACHED, SelfMetrics
+from exporter.selfmetrics import SelfMetrics
 from exporter.snapshot import EntityRecord, Snapshot
 
 DAY = date(2026, 1, 5)
@@ -45,7 +45,7 @@ class Reference(Collector):
         for index, (name, text, factor) in enumerate(CAPACITY_METRICS):
             family = GaugeMetricFamily(
                 f"toggl_focus_{name}",
-                f"{text}. {CACHED}",
+                cached_help(text),
                 labels=["workspace_id", "entity_type", "entity_id", "date"],
             )
             for entity in self.snap.entities:
