@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -222,3 +224,16 @@ class InProcessExporter:
 
     def get(self, path: str, **kwargs: object) -> httpx.Response:
         return httpx.get(self.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+
+def require_binary(name: str, package: str | None = None) -> str:
+    """Path of program ``name``; skip the test when it is missing, but fail when
+    ``CI=true`` (CI installs every tool, so a missing one is a broken setup)."""
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    reason = f"{name} is not installed (Debian package {package or name!r}; scripts/test.sh "
+    reason += "installs it when run as root)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}: required when CI=true")
+    pytest.skip(reason)

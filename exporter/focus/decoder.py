@@ -1,8 +1,9 @@
 """Decoding replies: JSON to parsed capacities, off the event loop.
 
-Decoding a multi-megabyte reply is one C call that holds the GIL whatever thread runs it;
-orjson keeps that call short (about 5 ms per MB here), and the tolerant stdlib parser
-remains the fallback. See docs/performance.md for the measurements.
+Decoding JSON is one C call that holds the GIL whatever thread runs it. orjson keeps that
+call short (about 5 ms per MB here) and large capacities bodies are decoded in pieces of
+about 256 KB (:mod:`.pieces`), so the event loop never waits long for the GIL; the
+tolerant stdlib parser remains the fallback. See docs/performance.md for measurements.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import orjson
 
 from .errors import BadReply
-from .models import CapacityReply, InvalidReply, parse_capacities
+from .models import CapacityParser, CapacityReply, InvalidReply, parse_capacities
+from .pieces import PIECE_BYTES, item_spans
 from .window import period_start
 
 
@@ -31,9 +33,26 @@ def decode_json(body: bytes) -> object:
         raise BadReply(f"invalid JSON: {exc}") from None
 
 
-def decode_capacities(body: bytes, unit: str) -> CapacityReply:
-    """Parse a capacities body; dates become the first day of their ``unit`` period."""
+def _decode_in_pieces(body: bytes, spans: list[tuple[int, int]], unit: str) -> CapacityReply:
+    """Decode and parse the items array piece by piece (``orjson.JSONDecodeError`` when a
+    piece is not a JSON array: the split guessed wrong)."""
+    parser = CapacityParser(lambda day: period_start(day, unit))
+    with memoryview(body) as view:
+        for start, end in spans:
+            parser.feed(orjson.loads(b"".join((b"[", view[start:end], b"]"))))
+    return parser.finish()
+
+
+def decode_capacities(body: bytes, unit: str, piece_bytes: int = PIECE_BYTES) -> CapacityReply:
+    """Parse a capacities body; dates become the first day of their ``unit`` period.
+    Bodies larger than ``piece_bytes`` are decoded in pieces of about that size."""
     try:
+        spans = item_spans(body, piece_bytes)
+        if spans is not None:
+            try:
+                return _decode_in_pieces(body, spans, unit)
+            except orjson.JSONDecodeError:
+                pass  # not cut between items after all: decode it whole
         return parse_capacities(decode_json(body), lambda day: period_start(day, unit))
     except InvalidReply as exc:
         raise BadReply(f"capacities: {exc}") from None

@@ -156,47 +156,69 @@ def _identity(day: date) -> date:
     return day
 
 
-def parse_capacities(
-    payload: object, normalise: Callable[[date], date] = _identity
-) -> CapacityReply:
-    """Parse a decoded capacities body of either shape; ``normalise`` maps dates to periods."""
+def capacity_items(payload: object) -> list[object]:
+    """The items of a decoded capacities body of either shape."""
     if isinstance(payload, dict):
         items = payload.get("items")
         if not isinstance(items, list):
             raise InvalidReply("object without an 'items' array")
-    elif isinstance(payload, list):
-        items = payload
-    else:
-        raise InvalidReply(f"expected an object or array, got {type(payload).__name__}")
-    problems: list[str] = []
-    periods = _Periods(normalise)
-    entities: dict[tuple[str, int], EntityCapacity] = {}
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            problems.append(f"item {index}: not an object")
-            continue
-        entity_id = item.get("id")
-        entity_type = item.get("type", "user")
-        computations = item.get("computations")
-        if isinstance(entity_id, bool) or not isinstance(entity_id, int) or entity_id <= 0:
-            problems.append(f"item {index}: invalid id")
-            continue
-        if not isinstance(entity_type, str) or not _ENTITY_TYPE.match(entity_type):
-            problems.append(f"item {index}: invalid type")
-            continue
-        if not isinstance(computations, list):
-            problems.append(f"{entity_type} {entity_id}: 'computations' is not an array")
-            continue
-        key = (entity_type, entity_id)
-        if key in entities:
-            problems.append(f"{entity_type} {entity_id}: duplicate entity, last one kept")
-        days, values = _parse_computations(
-            computations, problems, f"{entity_type} {entity_id}", periods
-        )
-        entities[key] = EntityCapacity(entity_type, entity_id, days, values)
-    if items and not entities:
-        raise InvalidReply("no valid entity in the reply")
-    return CapacityReply(tuple(entities.values()), tuple(problems))
+        return items
+    if isinstance(payload, list):
+        return payload
+    raise InvalidReply(f"expected an object or array, got {type(payload).__name__}")
+
+
+class CapacityParser:
+    """Parses the items of one capacities reply, fed in one or more pieces, in order."""
+
+    def __init__(self, normalise: Callable[[date], date] = _identity) -> None:
+        self._periods = _Periods(normalise)
+        self._problems: list[str] = []
+        self._entities: dict[tuple[str, int], EntityCapacity] = {}
+        self._index = 0
+
+    def feed(self, items: list[object]) -> None:
+        """Parse the next items; invalid ones are dropped and reported as problems."""
+        problems, entities = self._problems, self._entities
+        for index, item in enumerate(items, self._index):
+            if not isinstance(item, dict):
+                problems.append(f"item {index}: not an object")
+                continue
+            entity_id = item.get("id")
+            entity_type = item.get("type", "user")
+            computations = item.get("computations")
+            if isinstance(entity_id, bool) or not isinstance(entity_id, int) or entity_id <= 0:
+                problems.append(f"item {index}: invalid id")
+                continue
+            if not isinstance(entity_type, str) or not _ENTITY_TYPE.match(entity_type):
+                problems.append(f"item {index}: invalid type")
+                continue
+            if not isinstance(computations, list):
+                problems.append(f"{entity_type} {entity_id}: 'computations' is not an array")
+                continue
+            key = (entity_type, entity_id)
+            if key in entities:
+                problems.append(f"{entity_type} {entity_id}: duplicate entity, last one kept")
+            days, values = _parse_computations(
+                computations, problems, f"{entity_type} {entity_id}", self._periods
+            )
+            entities[key] = EntityCapacity(entity_type, entity_id, days, values)
+        self._index += len(items)
+
+    def finish(self) -> CapacityReply:
+        """The parsed reply; :class:`InvalidReply` when items came but none was valid."""
+        if self._index and not self._entities:
+            raise InvalidReply("no valid entity in the reply")
+        return CapacityReply(tuple(self._entities.values()), tuple(self._problems))
+
+
+def parse_capacities(
+    payload: object, normalise: Callable[[date], date] = _identity
+) -> CapacityReply:
+    """Parse a decoded capacities body of either shape; ``normalise`` maps dates to periods."""
+    parser = CapacityParser(normalise)
+    parser.feed(capacity_items(payload))
+    return parser.finish()
 
 
 def parse_people(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from support import require_binary
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "toggl-focus-exporter"
@@ -26,16 +25,6 @@ KUBE_VERSIONS = ("1.25", kubernetes_validate.latest_version())
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 Obj = dict[str, Any]
-
-
-def require_binary(name: str) -> str:
-    """Path of ``name``; skip the test when absent, except in CI where that is a failure."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required in CI")
-        pytest.skip(f"{name} not installed")
-    return path
 
 
 def ci_values_files() -> list[Path]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 
 import pytest
+from support import require_binary
 
 # Debian package that ships each program.
 PACKAGES = {
@@ -19,17 +18,7 @@ PACKAGES = {
 
 def find_binary(name: str) -> str:
     """Path of ``name``; skip when missing, but fail when ``CI=true`` (CI must run these tests)."""
-    path = shutil.which(name)
-    if path is not None:
-        return path
-    package = PACKAGES.get(name, name)
-    reason = (
-        f"{name} is not installed (Debian package {package!r}; scripts/test.sh installs it "
-        "when run as root)"
-    )
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}: required when CI=true")
-    pytest.skip(reason)
+    return require_binary(name, PACKAGES.get(name, name))
 
 
 @pytest.fixture

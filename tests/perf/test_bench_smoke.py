@@ -11,15 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support import REPO
+from support import REPO, require_binary
 
 TIMEOUT_SECONDS = 180
 
 
-def test_benchmark_runs_at_the_smallest_size(tmp_path: Path) -> None:
-    raw = tmp_path / "bench.json"
+def run_python(*args: str) -> str:
+    """Run ``python ARGS`` in the repository; its stdout, after asserting it succeeded."""
     result = subprocess.run(
-        [sys.executable, "-m", "exporter.bench", "--sizes", "1000", "--quick", "--json", str(raw)],
+        [sys.executable, *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -27,7 +27,12 @@ def test_benchmark_runs_at_the_smallest_size(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+    return result.stdout
+
+
+def test_benchmark_runs_at_the_smallest_size(tmp_path: Path) -> None:
+    raw = tmp_path / "bench.json"
+    out = run_python("-m", "exporter.bench", "--sizes", "1000", "--quick", "--json", str(raw))
     for heading in ("## Exposition and refresh", "## Scrape latency", "## During a refresh"):
         assert heading in out, out
     data = json.loads(raw.read_text())
@@ -52,3 +57,18 @@ def test_benchmark_runs_at_the_smallest_size(tmp_path: Path) -> None:
     soak = data["soak"]
     assert soak["refreshes"] == soak["samples"][-1][0] == 30
     assert all(rss > 0 for _, rss in soak["samples"])
+
+
+def test_independent_comparison_runs_and_both_servers_agree(tmp_path: Path) -> None:
+    """``scripts/compare-scrape.py`` at its smallest: it exits non-zero when the exporter
+    and the plain ``prometheus_client`` exporter serve different capacity samples."""
+    require_binary("curl")
+    raw = tmp_path / "compare.json"
+    script = str(REPO / "scripts" / "compare-scrape.py")
+    out = run_python(script, "--users", "6", "--scrapes", "2", "--json", str(raw))
+    data = json.loads(raw.read_text())
+    assert data["series"] == 6 * 28 * 6  # every field of every user and day, in both
+    assert data["scrapes"] == 2
+    assert data["ours_p50_ms"] > 0
+    assert data["plain_p50_ms"] > 0
+    assert "1,008 identical capacity samples" in out
