@@ -12,9 +12,8 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
-from .procs import peak_rss_of, terminate
+from .procs import Stoppable, peak_rss_of, terminate
 
 CONFIG = """\
 daemon off;
@@ -55,7 +54,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class StaticServer:
+class StaticServer(Stoppable):
     """nginx serving ``plain`` (and ``compressed`` to gzip clients) at ``/metrics``."""
 
     def __init__(self, binary: str, workdir: Path, plain: bytes, compressed: bytes) -> None:
@@ -102,14 +101,3 @@ class StaticServer:
         """Stop nginx."""
         terminate(self.proc)
         self._log.close()
-
-    def __enter__(self) -> StaticServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

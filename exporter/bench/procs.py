@@ -10,8 +10,7 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 #: The directory the children run in (the checkout, or site-packages when installed).
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -39,7 +38,21 @@ def terminate(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-class Process:
+class Stoppable:
+    """A context manager for what has a ``stop()``: ``with`` gives it, leaving stops it."""
+
+    def stop(self) -> None:
+        """Stop it; safe to call more than once."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class Process(Stoppable):
     """A Python module run as a child with line-based stdout; stderr goes to a log file."""
 
     def __init__(
@@ -149,14 +162,3 @@ class Process:
             if stream is not None:
                 stream.close()
         self._log_file.close()
-
-    def __enter__(self) -> Process:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
