@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
 import orjson
 
@@ -33,10 +35,12 @@ def decode_json(body: bytes) -> object:
         raise BadReply(f"invalid JSON: {exc}") from None
 
 
-def _decode_in_pieces(body: bytes, spans: list[tuple[int, int]], unit: str) -> CapacityReply:
+def _decode_in_pieces(
+    body: bytes, spans: list[tuple[int, int]], normalise: Callable[[date], date]
+) -> CapacityReply:
     """Decode and parse the items array piece by piece (``orjson.JSONDecodeError`` when a
     piece is not a JSON array: the split guessed wrong)."""
-    parser = CapacityParser(lambda day: period_start(day, unit))
+    parser = CapacityParser(normalise)
     with memoryview(body) as view:
         for start, end in spans:
             parser.feed(orjson.loads(b"".join((b"[", view[start:end], b"]"))))
@@ -46,14 +50,18 @@ def _decode_in_pieces(body: bytes, spans: list[tuple[int, int]], unit: str) -> C
 def decode_capacities(body: bytes, unit: str, piece_bytes: int = PIECE_BYTES) -> CapacityReply:
     """Parse a capacities body; dates become the first day of their ``unit`` period.
     Bodies larger than ``piece_bytes`` are decoded in pieces of about that size."""
+
+    def normalise(day: date) -> date:
+        return period_start(day, unit)
+
     try:
         spans = item_spans(body, piece_bytes)
         if spans is not None:
             try:
-                return _decode_in_pieces(body, spans, unit)
+                return _decode_in_pieces(body, spans, normalise)
             except orjson.JSONDecodeError:
                 pass  # not cut between items after all: decode it whole
-        return parse_capacities(decode_json(body), lambda day: period_start(day, unit))
+        return parse_capacities(decode_json(body), normalise)
     except InvalidReply as exc:
         raise BadReply(f"capacities: {exc}") from None
 

@@ -12,7 +12,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from deploy_support import REPO
+from support import free_port
 
 import exporter
 
@@ -136,15 +136,19 @@ def test_builder_steps_install_a_working_console_script(tmp_path: Path) -> None:
     console = venv / "bin" / "toggl-focus-exporter"
     assert not (venv / "bin" / "pip").exists()
 
-    version = subprocess.run(
-        [str(console), "--version"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    def installed(*args: str) -> subprocess.CompletedProcess[str]:
+        """Run the venv's console script with ``env``, as the image's entrypoint would."""
+        return subprocess.run(
+            [str(console), *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    version = installed("--version")
     assert version.returncode == 0
     assert exporter.__version__ in version.stdout
 
@@ -156,15 +160,7 @@ def test_builder_steps_install_a_working_console_script(tmp_path: Path) -> None:
         "TOGGL_FOCUS_WORKSPACE_ID": "2",
         "TOGGL_FOCUS_USER_IDS": "3,4",
     }
-    check = subprocess.run(
-        [str(console), "--check-config"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    check = installed("--check-config")
     assert check.returncode == 0, check.stdout + check.stderr
     assert "toggl_sk_dockerfile_test" not in check.stdout + check.stderr
     # The image adds nothing to the venv at run time: everything is precompiled.
@@ -176,13 +172,6 @@ def test_builder_steps_install_a_working_console_script(tmp_path: Path) -> None:
     # And it serves: demo mode, listening where TOGGL_FOCUS_LISTEN_ADDRESS (set by the image's
     # ENV) says, ready once the first refresh is done; SIGTERM stops it cleanly.
     assert_serves_demo(console, env, tmp_path)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def get(url: str) -> tuple[int, str]:
